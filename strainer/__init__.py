@@ -1,0 +1,1 @@
+"""STRAINER reproduction: SIREN and STRAINER fitting, metrics and paper tables."""
