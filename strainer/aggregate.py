@@ -1,4 +1,8 @@
-"""Per-image metrics to paper tables: tidy CSVs, Markdown layouts and paper comparisons."""
+"""Per-image metrics to the tables of the STRAINER paper (Vyas et al., NeurIPS 2024).
+
+Writes tidy CSVs, Markdown layouts like the paper's tables, and comparisons with the
+numbers it reports.
+"""
 
 import logging
 

@@ -1,9 +1,8 @@
 """Image quality metrics on float images in [0, 1].
 
 PSNR and SSIM come from scikit-image. Both are computed on the reconstruction clipped
-to [0, 1] with an explicit data range of 1, because scikit-image infers the range from
-the dtype otherwise (255 for uint8, and the range of the array's dtype for float input
-in older releases), which silently shifts every value.
+to [0, 1] with an explicit data range of 1. Without it, scikit-image derives the range
+from the dtype (255 for uint8), which silently shifts every value.
 """
 
 import logging
@@ -46,8 +45,8 @@ def ssim(target: np.ndarray, reconstruction: np.ndarray) -> float:
     """Return the SSIM of the clipped reconstruction; images are (H, W) or (H, W, C).
 
     Images with a side shorter than the default 7-pixel window use the largest odd
-    window that fits; a side shorter than 3 pixels gives NaN with a warning, so one
-    tiny image never aborts a whole table.
+    window that fits. A side shorter than 3 pixels gives NaN with a warning, so that
+    one tiny image does not abort a whole table.
     """
     _check_float_pair(target, reconstruction)
     window = min(SSIM_WINDOW, *target.shape[:2])

@@ -128,7 +128,7 @@ class BatchedSiren(nn.Module):
         """Build one SIREN per seed whose first layers are copies of `encoder`.
 
         The layers after the encoder (the decoder) are initialised afresh from each seed.
-        `encoder` holds unbatched (fan_in, fan_out) weights.
+        `encoder` contains unbatched (fan_in, fan_out) weights.
         """
         networks = []
         for seed in seeds:

@@ -161,3 +161,33 @@ def test_lint_reports_only_software_deployment(tmp_path):
     output = result.stdout + result.stderr
     titles = {line.strip() for line in output.splitlines() if line.startswith("    * ")}
     assert titles <= {"* Specify a conda environment or container for each rule.:"}, output
+
+
+def test_dry_run_job_counts_match_plan(tmp_path):
+    workdir = make_workdir(tmp_path, TINY_CONFIG)
+    result = snakemake(workdir, "-n", "results/table3.csv")
+    assert result.returncode == 0, result.stdout + result.stderr
+    counts = {}
+    for line in result.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+    assert counts["prepare_demo_domain"] == 2
+    assert counts["split_domain"] == 2
+    # Encoders: photo_crops rgb with 1 and 10 decoders, lfw_faces gray with 1 and 10,
+    # photo_crops gray with 10 (the gray variant), lfw_faces rgb with 10 (table 3).
+    assert counts["pretrain_encoder"] == 6
+    # photo_crops has 3 test images in 2 shards, lfw_faces 2 in 1 shard. Table 1 has
+    # 4 methods x (2 + 1) shards, table 2 adds 2 lfw_faces fits, and table 3 adds SIREN
+    # rgb on lfw_faces and STRAINER-10 from lfw_faces on both domains (1 + 2 + 1).
+    assert counts["fit_shard"] == 18
+    assert counts["aggregate_tables"] == 1
+
+
+def test_prefix_method_names_resolve_to_own_jobs(tmp_path):
+    workdir = make_workdir(tmp_path, TINY_CONFIG)
+    for method, trained_on in (("siren", "none"), ("siren_finetuned", "photo_crops")):
+        target = f"results/fits/{method}/{trained_on}/photo_crops/rgb/shard-1/metrics.csv"
+        result = snakemake(workdir, "-n", target)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"method={method}," in result.stdout.replace(" ", "")
