@@ -18,7 +18,7 @@ from strainer.methods import get_method
 from strainer.metrics import DATA_RANGE, psnr_db, ssim
 from strainer.models import BatchedSiren, SirenConfig, Strainer, count_parameters
 from strainer.plan import NO_TRAINING
-from strainer.runtime import atomic_path, derive_seed
+from strainer.runtime import atomic_path, derive_seed, save_torch
 from strainer.splits import load_prepared, select_images, shard_ids, split_ids
 
 log = logging.getLogger(__name__)
@@ -79,8 +79,7 @@ def pretrain_encoder(
         "seed": seed,
         "settings": asdict(settings),
     }
-    with atomic_path(output_model) as temporary:
-        torch.save(state, temporary)
+    save_torch(state, output_model)
     _write_curve(result, output_curve, dict(domain=domain, channels=channels, n_decoders=n_decoders))
     checkpoint.unlink(missing_ok=True)
 

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from strainer.metrics import batch_psnr_db
-from strainer.runtime import atomic_path
+from strainer.runtime import save_torch
 
 log = logging.getLogger(__name__)
 
@@ -180,8 +180,7 @@ def _save_checkpoint(path, key, step, model, optimizer, progress) -> None:
         "curve_psnr_db": [psnr.cpu() for psnr in progress.curve_psnr_db],
         "seconds": progress.seconds,
     }
-    with atomic_path(path) as temporary:
-        torch.save(state, temporary)
+    save_torch(state, path)
     log.info("checkpoint saved at step %d: %s", step, path)
 
 

@@ -17,31 +17,67 @@ class DeviceUnavailableError(RuntimeError):
     """Raised when a job requests a GPU that it cannot see."""
 
 
-def select_device(requested: str = "auto") -> torch.device:
+def select_device(requested: str = "auto", gpus_requested: int = 0) -> torch.device:
     """Return the torch device for `requested`: "auto", "cpu" or "cuda".
 
     "auto" takes CUDA when it is available and the CPU otherwise. "cuda" fails at once
     when no GPU is visible, so that a cluster job never falls back to the CPU silently.
+    `gpus_requested` is the job's `gpu` resource: a job that requested a GPU is treated
+    as "cuda" even when the config says "auto", and one that also says "cpu" is rejected.
     """
     if requested not in ("auto", "cpu", "cuda"):
         raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {requested!r}")
+    if gpus_requested < 0:
+        raise ValueError(f"the job's gpu resource must be 0 or more, got {gpus_requested}")
 
-    if requested == "cuda" and not torch.cuda.is_available():
-        visible = os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>")
+    if gpus_requested and requested == "cpu":
         raise DeviceUnavailableError(
-            "device 'cuda' was requested but torch sees no GPU "
-            f"(CUDA_VISIBLE_DEVICES={visible}, torch {torch.__version__}, "
-            f"built for CUDA {torch.version.cuda}). Request a GPU for the job "
-            "(the `gpu` resource on SLURM) or set device: cpu in the config."
+            f"the job requested {gpus_requested} GPU(s) (resource gpu) but the config sets "
+            "device: cpu. Set device: auto or cuda, or drop the gpu resource from the profile."
         )
+    if gpus_requested or requested == "cuda":
+        if not torch.cuda.is_available():
+            visible = os.environ.get("CUDA_VISIBLE_DEVICES", "<unset>")
+            reason = f"the job requested {gpus_requested} GPU(s) (resource gpu)" if gpus_requested \
+                else "device 'cuda' was requested"
+            raise DeviceUnavailableError(
+                f"{reason} but torch sees no GPU "
+                f"(CUDA_VISIBLE_DEVICES={visible}, torch {torch.__version__}, "
+                f"built for CUDA {torch.version.cuda}). Check that the scheduler gave the job "
+                "a GPU and that torch is a CUDA build, or run with device: cpu and no gpu resource."
+            )
+        device = _least_busy_gpu()
+        log.info("device: %s (%s), %d GPU(s) requested", device, torch.cuda.get_device_name(device), gpus_requested)
+        return device
 
     if requested == "cpu" or not torch.cuda.is_available():
-        device = torch.device("cpu")
-        log.info("device: cpu (%d torch threads)", torch.get_num_threads())
-    else:
-        device = torch.device("cuda")
-        log.info("device: cuda (%s)", torch.cuda.get_device_name(device))
+        log.info("device: cpu, running on the CPU with %d torch thread(s)", torch.get_num_threads())
+        return torch.device("cpu")
+    device = _least_busy_gpu()
+    log.info("device: %s (%s), chosen by device: auto", device, torch.cuda.get_device_name(device))
     return device
+
+
+def _least_busy_gpu() -> torch.device:
+    """Return the visible GPU with the most free memory.
+
+    SLURM hands each job its own GPUs through CUDA_VISIBLE_DEVICES, so there this is
+    cuda:0. On a workstation every local job sees all cards, and this spreads the jobs.
+    NOTE: two jobs that start at the same moment can still pick the same card.
+    """
+    if torch.cuda.device_count() == 1:
+        return torch.device("cuda", 0)
+    free = [torch.cuda.mem_get_info(index)[0] for index in range(torch.cuda.device_count())]
+    return torch.device("cuda", free.index(max(free)))
+
+
+def job_gpus(resources) -> int:
+    """Return the `gpu` resource of a Snakemake job, 0 when the job did not request one."""
+    value = getattr(resources, "gpu", 0) or 0
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"the job's gpu resource must be a whole number of GPUs, got {value!r}") from None
 
 
 def derive_seed(base_seed: int, *parts: object) -> int:
@@ -87,6 +123,17 @@ def atomic_path(path: str | os.PathLike):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def save_torch(state: dict, path: str | os.PathLike) -> None:
+    """Write `state` with torch.save through a temporary file renamed to `path`.
+
+    torch.save names the records inside its zip archive after the file it writes to, so
+    saving to the temporary path would make two runs of one job differ in bytes. Saved
+    through an open file, the archive is always called "archive".
+    """
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+        torch.save(state, handle)
 
 
 @contextlib.contextmanager

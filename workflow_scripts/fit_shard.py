@@ -2,7 +2,7 @@
 
 from strainer.config import fit_settings, model_config
 from strainer.experiments import fit_shard
-from strainer.runtime import job_logging, select_device
+from strainer.runtime import job_gpus, job_logging, select_device
 
 with job_logging(snakemake.log[0], snakemake.threads):
     fit_shard(
@@ -18,7 +18,7 @@ with job_logging(snakemake.log[0], snakemake.threads):
         shard=int(snakemake.wildcards.shard),
         shard_size=snakemake.params.fitting["shard_size"],
         base_seed=snakemake.params.seed,
-        device=select_device(snakemake.params.device),
+        device=select_device(snakemake.params.device, job_gpus(snakemake.resources)),
         output_metrics=snakemake.output.metrics,
         output_curves=snakemake.output.curves,
         output_reconstructions=snakemake.output.reconstructions,

@@ -2,7 +2,7 @@
 
 from strainer.config import fit_settings, model_config
 from strainer.experiments import pretrain_encoder
-from strainer.runtime import job_logging, select_device
+from strainer.runtime import job_gpus, job_logging, select_device
 
 with job_logging(snakemake.log[0], snakemake.threads):
     pretrain_encoder(
@@ -14,7 +14,7 @@ with job_logging(snakemake.log[0], snakemake.threads):
         channels=snakemake.wildcards.channels,
         n_decoders=int(snakemake.wildcards.n_decoders),
         base_seed=snakemake.params.seed,
-        device=select_device(snakemake.params.device),
+        device=select_device(snakemake.params.device, job_gpus(snakemake.resources)),
         output_model=snakemake.output.model,
         output_curve=snakemake.output.curve,
     )
