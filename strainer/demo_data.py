@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import skimage.data
 from matplotlib import cbook
-from PIL import Image
 
+from strainer.image_files import load_image
 from strainer.images import center_square, resize_square, to_float, with_channel_axis
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,7 @@ RECIPES = {
 def load_source(name: str) -> np.ndarray:
     """Load a bundled source image as float32 (H, W, C) in [0, 1]."""
     if name == "grace_hopper":
-        with cbook.get_sample_data("grace_hopper.jpg") as handle:
-            image = np.asarray(Image.open(handle).convert("RGB"))
+        image = load_image(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     elif name.startswith("stereo_motorcycle_"):
         left, right, _ = skimage.data.stereo_motorcycle()
         image = left if name.endswith("left") else right
