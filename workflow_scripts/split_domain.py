@@ -16,4 +16,11 @@ with job_logging(snakemake.log[0]):
     split = make_split(manifest, counts["n_train"], counts["n_test"], seed, domain)
     with atomic_path(snakemake.output[0]) as temporary:
         split.to_csv(temporary, index=False)
+    # Snakemake reruns this job only when the prepared manifest, the seed or a count
+    # changed (its job reason names which), so a rerun always replaces an older manifest.
+    logging.info(
+        "wrote split manifest %s for domain %s: n_train %d, n_test %d, seed %d (base seed %d); "
+        "it replaces any earlier manifest of this domain",
+        snakemake.output[0], domain, counts["n_train"], counts["n_test"], seed, snakemake.params.seed,
+    )
     logging.info("split %s with seed %d: %s", domain, seed, split["split"].value_counts().to_dict())
