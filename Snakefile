@@ -8,7 +8,12 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# A --configfile on the command line replaces the demo config instead of being merged
+# into it (Snakemake 9 merges nested keys, so demo domains would leak into a paper run).
+# --config KEY=VALUE still overrides single keys of whichever file is used.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 include: "rules/common.smk"

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from strainer import plan
 from strainer.config import load_paper_results, validate_config
+from strainer.datasets import DEFAULTS as DATASET_DEFAULTS
+from strainer.datasets import download_settings, load_registry, local_source, remote_files
 from strainer.methods import METHODS
 
 # Stop before any job runs if a key or value is invalid; the message names the key.
@@ -19,6 +21,18 @@ def _alternatives(names):
 
 DOMAINS = list(config["domains"])
 DEMO_DOMAINS = [name for name, domain in config["domains"].items() if domain["source"] == "demo"]
+DATASET_DOMAINS = [name for name, domain in config["domains"].items() if domain["source"] == "dataset"]
+REGISTRY = load_registry(config.get("dataset_registry", DATASET_DEFAULTS["dataset_registry"]))
+DATA_DIR = config.get("data_dir", DATASET_DEFAULTS["data_dir"])
+for _name in DATASET_DOMAINS:
+    if config["domains"][_name]["dataset"] not in REGISTRY:
+        raise ValueError(
+            f"config key 'domains.{_name}.dataset': {config['domains'][_name]['dataset']!r} is not in the "
+            f"dataset registry (known: {', '.join(REGISTRY)})"
+        )
+for _dataset in config.get("local_datasets") or {}:
+    if _dataset not in REGISTRY:
+        raise ValueError(f"config key 'local_datasets.{_dataset}': not a dataset of the registry ({', '.join(REGISTRY)})")
 FITS = plan.all_fits(config)
 
 
@@ -79,3 +93,42 @@ def get_pretrained(wildcards):
 def get_paper_results_file():
     path = config.get("paper_results_file")
     return [path] if path else []
+
+
+def get_remote_file(wildcards):
+    """Return the registry entry of the file a download job fetches, as a dict."""
+    for remote in remote_files(REGISTRY, wildcards.dataset):
+        if remote.name == wildcards.filename:
+            return vars(remote)
+    raise ValueError(f"dataset {wildcards.dataset!r} has no file {wildcards.filename!r} in the registry")
+
+
+def get_download_settings():
+    return vars(download_settings(config))
+
+
+def get_dataset_archives(wildcards):
+    """Return the archives to extract: the local archive if configured, else the downloads."""
+    local = local_source(config, wildcards.dataset)
+    if local is not None:
+        if local.is_folder:
+            raise ValueError(f"dataset {wildcards.dataset!r} is the local folder {local.path}; nothing to extract")
+        return [str(local.path)]
+    return [f"{DATA_DIR}/{wildcards.dataset}/downloads/{remote.name}" for remote in remote_files(REGISTRY, wildcards.dataset)]
+
+
+def get_dataset_archive_type(wildcards):
+    return REGISTRY[wildcards.dataset]["archive"]
+
+
+def get_dataset_folder(wildcards):
+    """Return the folder of a dataset domain's images: a local folder or the extracted data."""
+    dataset = get_domain(wildcards)["dataset"]
+    local = local_source(config, dataset)
+    if local is not None and local.is_folder:
+        return str(local.path)
+    return f"{DATA_DIR}/{dataset}/extracted"
+
+
+def get_dataset_layouts(wildcards):
+    return REGISTRY[get_domain(wildcards)["dataset"]]["layouts"]

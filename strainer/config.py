@@ -54,6 +54,11 @@ def _check_cross_references(config: dict) -> None:
                         f"config key 'tables.{table}.{role}': domain {domain!r} is not defined "
                         f"under domains (defined: {', '.join(domains)})"
                     )
+                elif role == "tested_on" and domains[domain]["n_test"] < 1:
+                    problems.append(
+                        f"config key 'domains.{domain}.n_test': table {table} tests on {domain!r} "
+                        "but n_test is 0; set n_test to 1 or more"
+                    )
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
 
