@@ -6,11 +6,14 @@ independent SIRENs run as one batched model. A STRAINER model keeps its encoder 
 B = 1, so one set of tensors is shared by all of its N decoders through broadcasting.
 """
 
+import logging
 import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -101,10 +104,73 @@ def sine_mlp_forward(
     """
     hidden = inputs
     for (weight, bias), omega in zip(layers, omegas):
-        hidden = torch.matmul(hidden, weight) + bias  # (B, P, fan_out)
-        if omega is not None:
+        hidden = _affine(hidden, weight, bias)  # (B, P, fan_out)
+        if omega is None:
+            continue
+        if _compiled_sine is None:
             hidden = torch.sin(omega * hidden)
+        else:
+            hidden = Sine.apply(hidden, omega)
     return hidden
+
+
+def _affine(inputs: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """Return inputs @ weight + bias, with the bias added inside the matmul where shapes allow."""
+    if inputs.dim() == 3 and inputs.shape[0] == weight.shape[0]:
+        return torch.baddbmm(bias, inputs, weight)
+    return torch.matmul(inputs, weight) + bias
+
+
+def _sine_and_derivative(pre_activation: torch.Tensor, omega: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return sin(omega * z) and its derivative omega * cos(omega * z) for z = pre_activation."""
+    scaled = pre_activation * omega
+    return torch.sin(scaled), torch.cos(scaled) * omega
+
+
+_compiled_sine = None  # the compiled _sine_and_derivative while use_compiled_sine(True) is in effect
+
+
+def use_compiled_sine(enabled: bool) -> bool:
+    """Switch the sine layers between plain autograd ops and the compiled Sine function.
+
+    Returns whether the compiled path is in use: False when disabled, and False with a
+    warning when torch.compile fails (no C++ compiler, an unsupported platform), so the
+    plain path always runs. The first call of each tensor shape compiles for several
+    seconds on a CPU, which a short fit job does not win back.
+    """
+    global _compiled_sine
+    _compiled_sine = None
+    if not enabled:
+        return False
+    try:
+        compiled = torch.compile(_sine_and_derivative, dynamic=False)
+        compiled(torch.zeros(2, 3), 1.0)  # compile now, so that a failure shows here
+    except Exception as error:  # noqa: BLE001 - any compiler failure means: keep the plain path
+        log.warning("torch.compile of the sine failed, using plain ops: %s", error)
+        return False
+    _compiled_sine = compiled
+    return True
+
+
+class Sine(torch.autograd.Function):
+    """sin(omega * z) that computes its derivative in the forward pass.
+
+    The forward pass evaluates sin and cos of the same values in one compiled kernel
+    (use_compiled_sine) and keeps only the derivative for the backward pass, which is
+    then a single multiplication. Without the compiled kernel it runs the same ops eagerly.
+    """
+
+    @staticmethod
+    def forward(ctx, pre_activation: torch.Tensor, omega: float) -> torch.Tensor:
+        kernel = _compiled_sine or _sine_and_derivative
+        sine, derivative = kernel(pre_activation, omega)
+        ctx.save_for_backward(derivative)
+        return sine
+
+    @staticmethod
+    def backward(ctx, grad_output: torch.Tensor):
+        (derivative,) = ctx.saved_tensors
+        return grad_output * derivative, None
 
 
 class BatchedSiren(nn.Module):

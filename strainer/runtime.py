@@ -62,7 +62,7 @@ def _least_busy_gpu() -> torch.device:
     """Return the visible GPU with the most free memory.
 
     SLURM hands each job its own GPUs through CUDA_VISIBLE_DEVICES, so there this is
-    cuda:0. On a workstation every local job sees all cards, and this spreads the jobs.
+    cuda:0. On a workstation every local job can use all cards, and this spreads the jobs.
     NOTE: two jobs that start at the same moment can still pick the same card.
     """
     if torch.cuda.device_count() == 1:

@@ -3,7 +3,15 @@ import math
 import pytest
 import torch
 
-from strainer.models import BatchedSiren, SirenConfig, Strainer, count_parameters, init_siren_layers
+from strainer.models import (
+    BatchedSiren,
+    Sine,
+    SirenConfig,
+    Strainer,
+    count_parameters,
+    init_siren_layers,
+    use_compiled_sine,
+)
 
 PAPER = SirenConfig()  # width 256, 6 layers, 5 shared, omega_0 30
 
@@ -100,3 +108,35 @@ def test_batched_forward_equals_single_networks():
 def test_config_rejects_shared_layers_out_of_range():
     with pytest.raises(ValueError, match="shared_layers"):
         SirenConfig(n_layers=4, shared_layers=4)
+
+
+def _sine_gradients(omega, values, use_function):
+    pre_activation = values.clone().requires_grad_(True)
+    if use_function:
+        output = Sine.apply(pre_activation, omega)
+    else:
+        output = torch.sin(omega * pre_activation)
+    (output * torch.linspace(-1, 1, values.numel()).reshape(values.shape)).sum().backward()
+    return output.detach(), pre_activation.grad
+
+
+def test_sine_function_matches_autograd():
+    values = torch.randn(3, 50, 7, generator=torch.Generator().manual_seed(0))
+    expected_output, expected_grad = _sine_gradients(30.0, values, use_function=False)
+    output, grad = _sine_gradients(30.0, values, use_function=True)
+    torch.testing.assert_close(output, expected_output)
+    torch.testing.assert_close(grad, expected_grad, rtol=1e-5, atol=1e-4)
+
+
+def test_compiled_sine_fit_matches_plain():
+    config = SirenConfig(hidden_features=16, n_layers=4, shared_layers=3, out_features=1)
+    coords = torch.rand(40, 2) * 2 - 1
+    plain = BatchedSiren.from_seeds(config, [1, 2])(coords)
+    try:
+        if not use_compiled_sine(True):
+            pytest.skip("torch.compile is unavailable here")
+        compiled = BatchedSiren.from_seeds(config, [1, 2])(coords)
+    finally:
+        use_compiled_sine(False)
+    torch.testing.assert_close(compiled, plain, rtol=1e-5, atol=1e-5)
+    assert torch.equal(BatchedSiren.from_seeds(config, [1, 2])(coords), plain)  # plain path is back

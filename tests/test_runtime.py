@@ -6,7 +6,13 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from strainer.runtime import DeviceUnavailableError, atomic_path, job_gpus, save_torch, select_device
+from strainer.runtime import (
+    DeviceUnavailableError,
+    atomic_path,
+    job_gpus,
+    save_torch,
+    select_device,
+)
 
 no_gpu = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the behaviour on a machine without a GPU")
 

@@ -18,14 +18,14 @@ from test_workflow import TINY_CONFIG, make_workdir, snakemake
 pytestmark = pytest.mark.workflow
 
 
-def slurm_answers() -> bool:
+def slurm_responds() -> bool:
     if shutil.which("scontrol") is None:
         return False
     ping = subprocess.run(["scontrol", "ping"], capture_output=True, text=True, timeout=60)
     return "is UP" in ping.stdout
 
 
-if not slurm_answers():
+if not slurm_responds():
     pytest.skip("no SLURM cluster responds to `scontrol ping` (CI starts one with .ci/slurm.sh start)",
                 allow_module_level=True)
 
