@@ -129,7 +129,8 @@ def render_markdown(table: pd.DataFrame, title: str, notes: list[str]) -> str:
     layout.index.name = "method"
 
     steps = ", ".join(str(value) for value in sorted(table["steps"].unique()))
-    lines = [f"# {title}", "", f"PSNR (dB) / SSIM, mean ± std over test images, after {steps} test-time steps.",
+    lines = [f"# {title}", "",
+             f"PSNR (dB) / SSIM, mean ± population std (ddof=0) over test images, after {steps} test-time steps.",
              "Paper values in brackets where the config maps a domain to a paper dataset.", "",
              layout.to_markdown(), ""]
     if notes:
@@ -177,10 +178,11 @@ def write_tables(config: dict, paper_results: dict, metrics_csvs: list[str], cur
         log.info("wrote %s with %d rows", outputs[table_name], len(table))
 
     figure_curves = _select_fits(curves, table_fits(config, "table1"))
-    plot_psnr_curves(figure_curves, outputs["figure2_png"], outputs["figure2_pdf"])
+    plot_psnr_curves(figure_curves, outputs["figure2_png"], outputs["figure2_pdf"], "In-domain fits of table 1")
     log.info("wrote %s", outputs["figure2_png"])
 
 
 def _select_fits(frame: pd.DataFrame, fits: list[FitSpec]) -> pd.DataFrame:
+    # Merging onto the keys keeps their order: the table's methods and test domains.
     keys = pd.DataFrame([{column: getattr(fit, column) for column in KEY_COLUMNS} for fit in fits])
-    return frame.merge(keys, on=KEY_COLUMNS, how="inner")
+    return keys.merge(frame, on=KEY_COLUMNS, how="inner")

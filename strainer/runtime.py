@@ -116,6 +116,9 @@ def atomic_path(path: str | os.PathLike):
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
+    # mkstemp creates the file readable by its owner only; give the output the mode
+    # that a plain open() would, so colleagues on a shared file system can read it.
+    os.chmod(temporary, 0o666 & ~_current_umask())
     try:
         yield Path(temporary)
         os.replace(temporary, path)
@@ -123,6 +126,12 @@ def atomic_path(path: str | os.PathLike):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)  # reading the umask requires setting it, so restore it at once
+    os.umask(mask)
+    return mask
 
 
 def save_torch(state: dict, path: str | os.PathLike) -> None:

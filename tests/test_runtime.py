@@ -1,6 +1,7 @@
 """Device selection from the config and the job's `gpu` resource, and atomic writes."""
 
 import logging
+import os
 from types import SimpleNamespace
 
 import pytest
@@ -81,6 +82,16 @@ def test_atomic_path_renames_on_success(tmp_path):
         temporary.write_text("done")
     assert target.read_text() == "done"
     assert [path.name for path in target.parent.iterdir()] == ["out.csv"]
+
+
+def test_atomic_path_output_follows_umask(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "table.csv") as temporary:
+            temporary.write_text("shared")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "table.csv").stat().st_mode & 0o777 == 0o644
 
 
 def test_save_torch_bytes_independent_of_name(tmp_path):
