@@ -2,9 +2,8 @@
 
 At the paper's size (178x178 image, width 256, 6 layers, one image), one full-batch Adam
 step is timed several ways. The matmuls of a step alone give the ceiling. A plain
-PyTorch loop runs matmul, bias add, omega scale and autograd through torch.sin. The
-project's default forward computes omega * (x W + b) in one baddbmm (bias and omega
-folded into the GEMM) before torch.sin. Last, the Sine autograd function runs its
+PyTorch loop runs matmul, bias add and autograd through torch.sin. The project's default
+forward adds the bias inside baddbmm. Last, the Sine autograd function runs its
 elementwise work compiled by torch.compile. Each is reported as
 (matmul FLOPs of the step / step time) / (FLOP/s of a 2048^3 fp32 torch.matmul).
 The matmul rate is the highest of three measurements in the same run (before, between
@@ -105,7 +104,7 @@ def main() -> None:
     step_seconds = {
         "matmuls of a step only": median_seconds(make_matmuls_only(device), device, args.steps),
         "plain PyTorch loop": median_seconds(make_step(plain_forward, device), device, args.steps),
-        "default (omega folded into baddbmm)": median_seconds(make_step(BatchedSiren.forward, device), device, args.steps),
+        "default (baddbmm, sin)": median_seconds(make_step(BatchedSiren.forward, device), device, args.steps),
     }
     matmul_rates.append(matmul_flops_per_second(device))
     if use_compiled_sine(True):

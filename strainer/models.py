@@ -104,32 +104,27 @@ def sine_mlp_forward(
     """
     hidden = inputs
     for (weight, bias), omega in zip(layers, omegas):
+        hidden = _affine(hidden, weight, bias)  # (B, P, fan_out)
         if omega is None:
-            hidden = _affine(hidden, weight, bias)  # (B, P, fan_out)
             continue
-        # omega * (x W + b) in one GEMM: folding omega into baddbmm's alpha and beta
-        # saves an elementwise pass over the activations in the forward and backward pass.
-        hidden = _affine(hidden, weight, bias, scale=omega)  # (B, P, fan_out)
         if _compiled_sine is None:
-            hidden = torch.sin(hidden)
+            hidden = torch.sin(omega * hidden)
         else:
-            hidden = Sine.apply(hidden)
+            hidden = Sine.apply(hidden, omega)
     return hidden
 
 
-def _affine(inputs: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
-    """Return scale * (inputs @ weight + bias), inside one baddbmm where shapes allow."""
-    if inputs.dim() == 2:
-        inputs = inputs.expand(weight.shape[0], *inputs.shape)  # a view: shared coordinates
-    if inputs.shape[0] == weight.shape[0]:
-        return torch.baddbmm(bias, inputs, weight, beta=scale, alpha=scale)
-    affine = torch.matmul(inputs, weight) + bias  # broadcasts a shared encoder's features
-    return affine if scale == 1.0 else scale * affine
+def _affine(inputs: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """Return inputs @ weight + bias, with the bias added inside the matmul where shapes allow."""
+    if inputs.dim() == 3 and inputs.shape[0] == weight.shape[0]:
+        return torch.baddbmm(bias, inputs, weight)
+    return torch.matmul(inputs, weight) + bias
 
 
-def _sine_and_derivative(pre_activation: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return sin(z) and its derivative cos(z) for z = pre_activation."""
-    return torch.sin(pre_activation), torch.cos(pre_activation)
+def _sine_and_derivative(pre_activation: torch.Tensor, omega: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return sin(omega * z) and its derivative omega * cos(omega * z) for z = pre_activation."""
+    scaled = pre_activation * omega
+    return torch.sin(scaled), torch.cos(scaled) * omega
 
 
 _compiled_sine = None  # the compiled _sine_and_derivative while use_compiled_sine(True) is in effect
@@ -149,7 +144,7 @@ def use_compiled_sine(enabled: bool) -> bool:
         return False
     try:
         compiled = torch.compile(_sine_and_derivative, dynamic=False)
-        compiled(torch.zeros(2, 3))  # compile now, so that a failure shows here
+        compiled(torch.zeros(2, 3), 1.0)  # compile now, so that a failure shows here
     except Exception as error:  # noqa: BLE001 - any compiler failure means: keep the plain path
         log.warning("torch.compile of the sine failed, using plain ops: %s", error)
         return False
@@ -158,25 +153,24 @@ def use_compiled_sine(enabled: bool) -> bool:
 
 
 class Sine(torch.autograd.Function):
-    """sin(z) that computes its derivative in the forward pass.
+    """sin(omega * z) that computes its derivative in the forward pass.
 
     The forward pass evaluates sin and cos of the same values in one compiled kernel
     (use_compiled_sine) and keeps only the derivative for the backward pass, which is
     then a single multiplication. Without the compiled kernel it runs the same ops eagerly.
-    The caller passes z = omega * (x W + b), so omega appears nowhere here.
     """
 
     @staticmethod
-    def forward(ctx, pre_activation: torch.Tensor) -> torch.Tensor:
+    def forward(ctx, pre_activation: torch.Tensor, omega: float) -> torch.Tensor:
         kernel = _compiled_sine or _sine_and_derivative
-        sine, derivative = kernel(pre_activation)
+        sine, derivative = kernel(pre_activation, omega)
         ctx.save_for_backward(derivative)
         return sine
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
         (derivative,) = ctx.saved_tensors
-        return grad_output * derivative
+        return grad_output * derivative, None
 
 
 class BatchedSiren(nn.Module):
