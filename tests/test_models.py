@@ -105,6 +105,22 @@ def test_batched_forward_equals_single_networks():
         torch.testing.assert_close(output[index], single, rtol=1e-5, atol=1e-6)
 
 
+def test_forward_matches_reference_formula():
+    # sin(omega * (x W + b)) per layer, written out without stacked weights.
+    config = SirenConfig(hidden_features=16, n_layers=4, shared_layers=3, out_features=3)
+    model = BatchedSiren.from_seeds(config, [4, 5])
+    coords = torch.rand(30, 2) * 2 - 1
+    with torch.no_grad():
+        output = model(coords)
+        for index in range(2):
+            hidden = coords
+            for (weight, bias), omega in zip(model.network(index), config.omegas()):
+                hidden = hidden @ weight + bias
+                if omega is not None:
+                    hidden = torch.sin(omega * hidden)
+            torch.testing.assert_close(output[index], hidden, rtol=1e-4, atol=1e-5)
+
+
 def test_config_rejects_shared_layers_out_of_range():
     with pytest.raises(ValueError, match="shared_layers"):
         SirenConfig(n_layers=4, shared_layers=4)
