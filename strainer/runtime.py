@@ -22,8 +22,8 @@ def select_device(requested: str = "auto", gpus_requested: int = 0) -> torch.dev
 
     "auto" takes CUDA when it is available and the CPU otherwise. "cuda" fails at once
     when no GPU is visible, so that a cluster job never falls back to the CPU silently.
-    `gpus_requested` is the job's `gpu` resource: a job that requested a GPU is treated
-    as "cuda" even when the config says "auto", and one that also says "cpu" is rejected.
+    `gpus_requested` is the job's `gpu` resource. A job that requested a GPU is treated
+    as "cuda" even when the config sets "auto", and one whose config sets "cpu" is rejected.
     """
     if requested not in ("auto", "cpu", "cuda"):
         raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {requested!r}")
@@ -116,8 +116,8 @@ def atomic_path(path: str | os.PathLike):
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
-    # mkstemp creates the file readable by its owner only; give the output the mode
-    # that a plain open() would, so colleagues on a shared file system can read it.
+    # mkstemp creates the file readable by its owner only. Give the output the mode
+    # that a plain open() would, so that colleagues on a shared file system can read it.
     os.chmod(temporary, 0o666 & ~_current_umask())
     try:
         yield Path(temporary)
