@@ -74,7 +74,7 @@ def download_settings(config: dict) -> DownloadSettings:
 
 @dataclass(frozen=True)
 class LocalSource:
-    """Where a dataset given by `local_datasets` lives: a folder or an archive file."""
+    """Location of a dataset given by `local_datasets`: a folder or an archive file."""
 
     path: Path
     is_folder: bool

@@ -1,8 +1,8 @@
 """Resumable, verified downloads of dataset files.
 
 A download goes to `<name>.part` beside the destination. A cut connection leaves the
-part file in place, and the next attempt (or the next run) asks the server for the
-missing bytes only with an HTTP range request. The finished file is checked against
+part file in place, and the next attempt (or the next run) requests only the missing
+bytes from the server with an HTTP range request. The finished file is checked against
 the published size and checksum, or, where none is published, against the SHA-256
 that a lock file recorded for the first verified download. Only a verified file is
 renamed to its final name, so a file under that name is always complete.
@@ -139,7 +139,7 @@ def _fetch(url: str, part: Path, remote: RemoteFile, settings: DownloadSettings)
         response = urllib.request.urlopen(request, timeout=settings.timeout_seconds)
     except urllib.error.HTTPError as error:
         if error.code == 416 and offset:
-            return  # the part file already holds every byte; verification decides
+            return  # the part file already contains every byte; verification decides
         if error.code in (400, 401, 403, 404, 410):
             raise _PermanentHTTPError(f"HTTP {error.code} {error.reason}") from error
         raise

@@ -12,7 +12,8 @@ def test_demo_domain_pools_use_disjoint_sources(recipe):
     images, manifest = build_demo_domain(recipe, size_px=16, crops_per_source=2, seed=0)
     assert images.dtype == np.float32
     assert images.shape[1:3] == (16, 16)
-    assert 0.0 <= images.min() and images.max() <= 1.0
+    assert images.min() >= 0.0
+    assert images.max() <= 1.0
     train_sources = set(manifest.loc[manifest["pool"] == "train", "source"])
     test_sources = set(manifest.loc[manifest["pool"] == "test", "source"])
     assert train_sources and test_sources
@@ -54,7 +55,8 @@ def test_split_is_seeded_and_disjoint():
     assert not first.equals(other)
     train = set(first.loc[first["split"] == "train", "image_id"])
     test = set(first.loc[first["split"] == "test", "image_id"])
-    assert len(train) == 5 and len(test) == 8
+    assert len(train) == 5
+    assert len(test) == 8
     assert not train & test
 
 

@@ -219,7 +219,8 @@ def test_changed_count_rewrites_split(prepared_run, tmp_path):
     assert "Params have changed since last execution" in result.stdout + result.stderr
     assert split_of(workdir, "afhq_cats")["split"].value_counts()["test"] == 2
     log = (workdir / "logs" / "split" / "afhq_cats.log").read_text()
-    assert "n_test 2" in log and "replaces any earlier manifest" in log
+    assert "n_test 2" in log
+    assert "replaces any earlier manifest" in log
 
 
 # ---- failure injection through the download rule ------------------------------
@@ -240,7 +241,9 @@ def test_rule_reports_missing_url(tmp_path, server):
     result = snakemake(workdir, TARGET)
     assert result.returncode != 0
     log = (workdir / "logs" / "download" / "kodak" / "kodim17.png.log").read_text()
-    assert "dataset 'kodak'" in log and "HTTP 404" in log and server.url("missing/kodim17.png") in log
+    assert "dataset 'kodak'" in log
+    assert "HTTP 404" in log
+    assert server.url("missing/kodim17.png") in log
     assert "local_datasets.kodak" in log  # says how to place the file by hand
     assert not (workdir / TARGET).exists()
 
@@ -269,7 +272,8 @@ def test_rule_rejects_wrong_checksum(tmp_path, server):
     result = snakemake(workdir, TARGET)
     assert result.returncode != 0
     log = (workdir / "logs" / "download" / "kodak" / "kodim17.png.log").read_text()
-    assert "failed verification" in log and "The file was deleted" in log
+    assert "failed verification" in log
+    assert "The file was deleted" in log
     assert server.url("bad/kodim17.png") in log
     assert not list((workdir / "data").rglob("kodim17.png*"))
 
@@ -300,7 +304,8 @@ def test_local_folder_needs_no_download(tmp_path, server):
     result = snakemake(workdir, "results/splits/kodak.csv")
     assert result.returncode == 0, result.stderr[-4000:]
     output = result.stdout + result.stderr
-    assert "download_dataset_file" not in output and "extract_dataset" not in output
+    assert "download_dataset_file" not in output
+    assert "extract_dataset" not in output
     assert len(server.requests) == requests_before
     assert set(split_of(workdir, "kodak")["image_id"]) == {"kodim23", "kodim20", "kodim17"}
 

@@ -67,7 +67,8 @@ def test_all_urls_missing_names_dataset_and_help(server, tmp_path):
         download(remote([url]), tmp_path / "toy.bin", DownloadSettings(retries=3, backoff_seconds=0.0))
     message = str(raised.value)
     assert "dataset 'toy'" in message
-    assert url in message and "HTTP 404" in message
+    assert url in message
+    assert "HTTP 404" in message
     assert "Place toy.bin by hand." in message
     assert len(server.requests) == 1  # a 404 is not retried
 
@@ -77,7 +78,8 @@ def test_wrong_checksum_deletes_file(server, tmp_path):
     with pytest.raises(ChecksumError) as raised:
         download(remote([url], md5="0" * 32), tmp_path / "toy.bin", DownloadSettings(**FAST))
     message = str(raised.value)
-    assert "dataset 'toy'" in message and url in message
+    assert "dataset 'toy'" in message
+    assert url in message
     assert f"md5 is {hashlib.md5(DATA).hexdigest()}, expected {'0' * 32}" in message
     assert "Run again" in message
     assert list(tmp_path.iterdir()) == []
