@@ -23,6 +23,8 @@ from pathlib import Path
 
 import yaml
 
+from strainer.runtime import atomic_path
+
 log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1 << 20
@@ -226,13 +228,12 @@ def record_or_read_lock(lock_file: str | Path, remote: RemoteFile, sha256: str) 
         if recorded:
             return recorded
         entries.setdefault(remote.dataset, {})[remote.name] = sha256
-        temporary = lock_file.with_name(lock_file.name + ".tmp")
-        temporary.write_text(
-            "# SHA-256 of the first verified download of each dataset file without a published\n"
-            "# checksum; later downloads must match. Written by the download rules.\n"
-            + yaml.safe_dump(entries, sort_keys=True)
-        )
-        os.replace(temporary, lock_file)
+        with atomic_path(lock_file) as temporary:
+            temporary.write_text(
+                "# SHA-256 of the first verified download of each dataset file without a published\n"
+                "# checksum; later downloads must match. Written by the download rules.\n"
+                + yaml.safe_dump(entries, sort_keys=True)
+            )
         log.info("%s: recorded sha256 %s of %s in %s", remote.dataset, sha256, remote.name, lock_file)
         return sha256
 

@@ -113,7 +113,7 @@ def fit_shard(
     method = get_method(method_name)
     images, all_ids = load_split_images(prepared_npz, split_csv, "test", channels)
     ids = shard_ids(all_ids, shard, shard_size)
-    images = images[[all_ids.index(image_id) for image_id in ids]]
+    images = select_images(images, all_ids, ids, split_csv)
     seeds = [derive_seed(base_seed, "fit", method_name, image_id) for image_id in ids]
     config = model_config.with_channels(CHANNELS[channels])
 

@@ -229,22 +229,24 @@ def test_changed_count_rewrites_split(prepared_run, tmp_path):
 def kodak_workdir(path, server, served_name, data, **file_checks):
     registry = copy.deepcopy(REGISTRY)
     registry["kodak"]["files"] = [{"name": "kodim17.png", "urls": [server.url(served_name)], **file_checks}]
-    server.serve(served_name, data) if data is not None else None
+    if data is not None:
+        server.serve(served_name, data)
     return write_workdir(path, server, registry=registry)
 
 
 TARGET = "data/kodak/downloads/kodim17.png"
+TARGET_LOG = "logs/download/kodak/kodim17.png.log"
 
 
 def test_rule_reports_missing_url(tmp_path, server):
     workdir = kodak_workdir(tmp_path, server, "missing/kodim17.png", None)
     result = snakemake(workdir, TARGET)
     assert result.returncode != 0
-    log = (workdir / "logs" / "download" / "kodak" / "kodim17.png.log").read_text()
+    log = (workdir / TARGET_LOG).read_text()
     assert "dataset 'kodak'" in log
     assert "HTTP 404" in log
     assert server.url("missing/kodim17.png") in log
-    assert "local_datasets.kodak" in log  # says how to place the file by hand
+    assert "local_datasets.kodak" in log  # the message names the key for placing the file by hand
     assert not (workdir / TARGET).exists()
 
 
@@ -264,14 +266,14 @@ def test_rule_resumes_cut_download(tmp_path, server):
     assert (workdir / TARGET).read_bytes() == data
     assert server.bytes_sent("cut/kodim17.png") == len(data)  # the first half was not fetched again
     assert server.requests[-1].range == f"bytes={len(data) // 2}-"
-    assert "recorded sha256" in (workdir / "logs" / "download" / "kodak" / "kodim17.png.log").read_text()
+    assert "recorded sha256" in (workdir / TARGET_LOG).read_text()
 
 
 def test_rule_rejects_wrong_checksum(tmp_path, server):
     workdir = kodak_workdir(tmp_path, server, "bad/kodim17.png", png(8), md5="f" * 32)
     result = snakemake(workdir, TARGET)
     assert result.returncode != 0
-    log = (workdir / "logs" / "download" / "kodak" / "kodim17.png.log").read_text()
+    log = (workdir / TARGET_LOG).read_text()
     assert "failed verification" in log
     assert "The file was deleted" in log
     assert server.url("bad/kodim17.png") in log
@@ -286,7 +288,7 @@ def test_rule_times_out_on_slow_server(tmp_path, server):
     (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     result = snakemake(workdir, TARGET)
     assert result.returncode != 0
-    assert "timed out" in (workdir / "logs" / "download" / "kodak" / "kodim17.png.log").read_text()
+    assert "timed out" in (workdir / TARGET_LOG).read_text()
 
 
 # ---- air-gapped use and the paper config -----------------------------------------
