@@ -40,7 +40,7 @@ def paper_value(paper_results: dict, table_name: str, spec: FitSpec, config: dic
     """Return the paper's psnr_db and ssim for a row, or an empty dict.
 
     Rows match on the method and on the paper datasets that the config maps the
-    training and test domains to; a row whose test domain maps to no paper dataset has
+    training and test domains to. A row whose test domain maps to no paper dataset has
     no paper value.
     """
     trained = paper_dataset(config, spec.trained_on)

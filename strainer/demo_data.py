@@ -1,8 +1,8 @@
 """Demo domains built offline from images that installed packages ship.
 
-These stand in for the paper's datasets so that the whole workflow runs without a
-network. They are small and few, so their numbers show the workflow working, not the
-paper's results. Every domain draws its train pool and its test pool from different
+These stand in for the STRAINER paper's datasets (CelebA-HQ, AFHQ, OASIS-MRI) so that
+the whole workflow runs without a network. They are small and few, so their numbers
+show the workflow working, not the paper's results. Every domain draws its train pool and its test pool from different
 source images, so that no test image shares pixels with a training image.
 
 Recipes:

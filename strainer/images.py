@@ -65,13 +65,13 @@ def convert_channels(images: np.ndarray, channels: str) -> np.ndarray:
     RGB to gray keeps the green channel (the STRAINER paper's gray variant); gray to
     RGB repeats the single channel three times.
     """
-    wanted = CHANNELS[channels]
+    expected = CHANNELS[channels]
     have = images.shape[-1]
-    if have == wanted:
+    if have == expected:
         return images
-    if have == 3 and wanted == 1:
+    if have == 3 and expected == 1:
         return images[..., GRAY_FROM_RGB_CHANNEL : GRAY_FROM_RGB_CHANNEL + 1]
-    if have == 1 and wanted == 3:
+    if have == 1 and expected == 3:
         return np.repeat(images, 3, axis=-1)
     raise ValueError(f"cannot convert images with {have} channels to {channels!r}")
 

@@ -1,4 +1,7 @@
-"""The initialisation methods compared in the tables, with the paper's display names."""
+"""The initialisation methods compared in the tables.
+
+Display names follow the STRAINER paper (Vyas et al., NeurIPS 2024), Tables 1-3.
+"""
 
 from dataclasses import dataclass
 

@@ -231,8 +231,8 @@ class BatchedSiren(nn.Module):
 class Strainer(nn.Module):
     """A STRAINER model: one shared encoder and one decoder per training image.
 
-    The encoder is the first `config.shared_layers` layers of a SIREN and is stored once
-    (batch dimension 1); the remaining layers are stacked N times, one decoder per image.
+    The encoder is the first `config.shared_layers` layers of a SIREN and is stored once,
+    with batch dimension 1. The remaining layers are stacked N times, one decoder per image.
     Because every training image has the same coordinate grid, the encoder runs once
     per step and only the decoders see N copies of its features.
     """

@@ -1,8 +1,8 @@
 """Prepared domains on disk and their seeded train/test splits.
 
 A prepared domain is an .npz file with `images` (N, H, W, C) float32 in [0, 1] and
-`image_ids` (N,), plus a manifest CSV with one row per image (image_id, pool, source
-and how the image was cut from its source). A split manifest is a CSV of image_id and
+`image_ids` (N,). Beside it, a manifest CSV has one row per image: image_id, pool,
+source and how the image was cut from its source. A split manifest is a CSV of image_id and
 split ("train" or "test") in the order in which jobs use the images.
 """
 
@@ -75,10 +75,10 @@ def shard_ids(ids: list[str], shard: int, shard_size: int) -> list[str]:
     return selected
 
 
-def select_images(images: np.ndarray, all_ids: list[str], wanted: list[str], source: str | Path) -> np.ndarray:
-    """Return the images of `wanted` ids, in that order, from a prepared domain."""
+def select_images(images: np.ndarray, all_ids: list[str], requested: list[str], source: str | Path) -> np.ndarray:
+    """Return the images of the `requested` ids, in that order, from a prepared domain."""
     index = {image_id: position for position, image_id in enumerate(all_ids)}
-    missing = [image_id for image_id in wanted if image_id not in index]
+    missing = [image_id for image_id in requested if image_id not in index]
     if missing:
         raise KeyError(f"image ids {missing[:5]} are missing from {source}; rebuild the prepared domain")
-    return images[[index[image_id] for image_id in wanted]]
+    return images[[index[image_id] for image_id in requested]]

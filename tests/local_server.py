@@ -75,7 +75,7 @@ def start_server() -> tuple[LocalServer, ThreadingHTTPServer]:
                 served.cuts_left -= 1
                 body = body[: served.cut_after]
                 self.close_connection = True
-            # Recorded before sending, so that a test sees it as soon as the client returns.
+            # Recorded before sending, so that the record exists as soon as the client returns.
             state.requests.append(Request(self.path, range_header, status, len(body)))
             time.sleep(served.delay_seconds)
             self.send_response(status)

@@ -154,7 +154,7 @@ def test_invalid_config_stops_before_jobs(tmp_path):
 
 
 def test_lint_reports_only_software_deployment(tmp_path):
-    # The one lint left asks for a conda env or container per rule. The jobs import the
+    # The one lint left requests a conda env or container per rule. The jobs import the
     # strainer package from the environment that runs snakemake instead (see README).
     workdir = make_workdir(tmp_path, TINY_CONFIG)
     result = snakemake(workdir, "--lint")
